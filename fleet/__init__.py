@@ -1,0 +1,1 @@
+"""ecs-fleet: config, rendering, validation and the offline engine."""

@@ -1,0 +1,254 @@
+"""The offline engine: the real `__main__.py` under the Pulumi SDK's mocks.
+
+`pulumi.runtime.set_mocks` replaces the engine and the providers with
+Python objects. This module drives the same machinery as the SDK's own
+entry point (`run_in_stack`), with a monitor that records every resource
+registration whole, resource options included, so that the plan shows
+what `pulumi preview` would send to the engine. Nothing here talks to AWS
+or to a Pulumi backend.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT = "ecs-fleet"
+FAKE_ACCOUNT = "123456789012"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    options: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "inputs": self.inputs,
+            "options": self.options,
+        }
+
+
+@dataclass
+class Plan:
+    stack: str
+    resources: list[PlannedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def by_name(self, name: str) -> PlannedResource:
+        for resource in self.resources:
+            if resource.name == name:
+                return resource
+        raise KeyError(name)
+
+    def children(self, urn: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "resources": [r.to_json() for r in self.resources],
+            "outputs": self.outputs,
+        }
+
+
+class ProgramError(Exception):
+    """The program failed under the mocks; the message is what it said."""
+
+
+def _options(request) -> dict[str, Any]:
+    """The resource options carried by a RegisterResourceRequest."""
+    property_deps = set()
+    for deps in request.propertyDependencies.values():
+        property_deps.update(deps.urns)
+    options: dict[str, Any] = {
+        "parent": request.parent or None,
+        "dependsOn": sorted(set(request.dependencies) - property_deps),
+        "protect": bool(request.protect),
+        "ignoreChanges": list(request.ignoreChanges),
+    }
+    if request.replaceOnChanges:
+        options["replaceOnChanges"] = list(request.replaceOnChanges)
+    if request.deleteBeforeReplace:
+        options["deleteBeforeReplace"] = True
+    if request.retainOnDelete:
+        options["retainOnDelete"] = True
+    if request.provider:
+        options["provider"] = request.provider
+    if request.additionalSecretOutputs:
+        options["additionalSecretOutputs"] = list(request.additionalSecretOutputs)
+    return options
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, keeping each registration as the plan."""
+
+    def __init__(self, mock: mocks.Mocks, plan: Plan):
+        super().__init__(mock)
+        self.plan = plan
+        self.stack_urn = ""
+
+    def RegisterResource(self, request):  # noqa: N802 (the gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            self.stack_urn = response.urn
+            return response
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        self.plan.resources.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=None if request.parent == self.stack_urn else request.parent or None,
+                custom=bool(request.custom),
+                inputs=_plain(inputs),
+                options=_options(request),
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802
+        if request.urn == self.stack_urn:
+            self.plan.outputs = _plain(rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready values: the dynamic provider's pickle and unknowns named."""
+    if isinstance(value, dict):
+        return {
+            k: ("[serialized provider]" if k == "__provider" else _plain(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        # The wire format has only doubles: 8080 arrives as 8080.0.
+        return int(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, rpc.Unknown) or type(value).__name__ == "Unknown":
+        return "[unknown]"
+    return str(value)
+
+
+class FleetMocks(mocks.Mocks):
+    """Computed outputs that look like AWS's, so the program's references
+    (ARNs, names) resolve the way they would after a real create."""
+
+    def __init__(self, region: str, account: str):
+        self.region = region
+        self.account = account
+
+    def new_resource(self, args: mocks.MockResourceArgs):
+        state = dict(args.inputs)
+        name = state.get("name") or args.name
+        kind = args.typ.split(":")[-1]
+        service = args.typ.split(":")[1].split("/")[0] if ":" in args.typ else ""
+        region, account = self.region, self.account
+        if kind == "TaskDefinition":
+            state["revision"] = 1
+            arn = f"arn:aws:ecs:{region}:{account}:task-definition/{state['family']}:1"
+            state["arnWithoutRevision"] = arn.rsplit(":", 1)[0]
+        elif kind == "TargetGroup":
+            suffix = f"targetgroup/{name}/0123456789abcdef"
+            arn = f"arn:aws:elasticloadbalancing:{region}:{account}:{suffix}"
+            state["arnSuffix"] = suffix
+        elif kind == "Role":
+            arn = f"arn:aws:iam::{account}:role/{name}"
+        elif kind == "Service" and service == "ecs":
+            arn = f"arn:aws:ecs:{region}:{account}:service/{state.get('cluster')}/{name}"
+        else:
+            arn = f"arn:aws:{service}:{region}:{account}:{kind.lower()}/{name}"
+        state.setdefault("name", name)
+        state["arn"] = arn
+        return f"{args.name}-id", state
+
+    def call(self, args: mocks.MockCallArgs):
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account,
+                "arn": f"arn:aws:iam::{self.account}:user/offline",
+                "userId": "OFFLINE",
+            }, None
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region}, None
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
+        return {}, None
+
+
+def _config_strings(raw: dict[str, Any]) -> dict[str, str]:
+    """Config values as the CLI hands them to a program: objects as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+
+
+def run_program(
+    project_dir: Path,
+    stack: str,
+    raw_config: dict[str, Any],
+    secret_keys: list[str],
+) -> Plan:
+    """Run `__main__.py` of `project_dir` under the mocks; return its plan."""
+    context = contextvars.copy_context()
+    return context.run(_run, project_dir, stack, raw_config, secret_keys)
+
+
+def _run(project_dir, stack, raw_config, secret_keys) -> Plan:
+    vars_ = raw_config.get("ecs-fleet:vars") or {}
+    account = vars_.get("accountId") if isinstance(vars_, dict) else None
+    plan = Plan(stack=stack)
+    mock = FleetMocks(str(raw_config.get("aws:region", "us-east-1")), str(account or FAKE_ACCOUNT))
+    monitor = RecordingMonitor(mock, plan)
+    settings.configure(
+        mocks.MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+            engine=mocks.MockEngine(logging.getLogger("ecs-fleet.engine")),
+            project=PROJECT,
+            stack=stack,
+            dry_run=True,
+            organization="organization",
+            callbacks=None,
+        )
+    )
+    runtime_config.set_all_config(_config_strings(raw_config), secret_keys)
+    settings.ROOT.set(None)
+
+    program = project_dir / "__main__.py"
+    added = str(project_dir) not in sys.path
+    if added:
+        sys.path.insert(0, str(project_dir))
+    try:
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+    except Exception as err:  # the program's own failure, reported as one line
+        message = getattr(err, "message", None) or str(err) or type(err).__name__
+        raise ProgramError(message) from err
+    finally:
+        if added:
+            sys.path.remove(str(project_dir))
+    return plan

@@ -1,0 +1,3 @@
+local shop = import 'shop.libsonnet';
+
+shop.routing(priority=10, paths=['/auth', '/auth/*'])

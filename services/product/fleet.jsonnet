@@ -1,0 +1,3 @@
+local shop = import 'shop.libsonnet';
+
+shop.routing(priority=30, paths=['/products', '/products/*'])

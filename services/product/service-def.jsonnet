@@ -1,0 +1,3 @@
+local shop = import 'shop.libsonnet';
+
+shop.service(port=8080)
