@@ -32,12 +32,15 @@ ECS_MANAGED_POLICY = "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"
 
 
 def predefined_config(deployment: Deployment) -> str | None:
-    return PREDEFINED.get((deployment.strategy, deployment.percent, deployment.interval))
+    return PREDEFINED.get(
+        (deployment.strategy, deployment.percent, deployment.interval)
+    )
 
 
 def custom_config_name(stack: str, deployment: Deployment) -> str:
     kind = "Canary" if deployment.strategy == "canary" else "Linear"
-    return f"ecs-fleet-{stack}-{kind}{deployment.percent}Percent{deployment.interval}Minutes"
+    shape = f"{kind}{deployment.percent}Percent{deployment.interval}Minutes"
+    return f"ecs-fleet-{stack}-{shape}"
 
 
 def traffic_routing(deployment: Deployment) -> dict:
@@ -52,7 +55,10 @@ def traffic_routing(deployment: Deployment) -> dict:
         }
     return {
         "type": "TimeBasedLinear",
-        "time_based_linear": {"interval": deployment.interval, "percentage": deployment.percent},
+        "time_based_linear": {
+            "interval": deployment.interval,
+            "percentage": deployment.percent,
+        },
     }
 
 

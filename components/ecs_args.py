@@ -17,7 +17,8 @@ def snake(name: str) -> str:
 def snake_keys(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            snake(k): (v if k in _OPAQUE_MAPS else snake_keys(v)) for k, v in value.items()
+            snake(k): (v if k in _OPAQUE_MAPS else snake_keys(v))
+            for k, v in value.items()
         }
     if isinstance(value, list):
         return [snake_keys(v) for v in value]
@@ -35,7 +36,9 @@ def task_definition_args(task: dict[str, Any]) -> dict[str, Any]:
     args: dict[str, Any] = {
         "family": task["family"],
         # The provider takes the container definitions as the API's JSON.
-        "container_definitions": json.dumps(task["containerDefinitions"], sort_keys=True),
+        "container_definitions": json.dumps(
+            task["containerDefinitions"], sort_keys=True
+        ),
     }
     direct = (
         "cpu",
@@ -103,16 +106,22 @@ def service_args(service_def: dict[str, Any]) -> dict[str, Any]:
         if service_def.get(key) is not None:
             args[arg] = service_def[key]
     if service_def.get("capacityProviderStrategy"):
-        args["capacity_provider_strategies"] = snake_keys(service_def["capacityProviderStrategy"])
+        args["capacity_provider_strategies"] = snake_keys(
+            service_def["capacityProviderStrategy"]
+        )
     if service_def.get("placementConstraints"):
         args["placement_constraints"] = snake_keys(service_def["placementConstraints"])
     if service_def.get("placementStrategy"):
-        args["ordered_placement_strategies"] = snake_keys(service_def["placementStrategy"])
+        args["ordered_placement_strategies"] = snake_keys(
+            service_def["placementStrategy"]
+        )
     registries = service_def.get("serviceRegistries") or []
     if registries:
         args["service_registries"] = {
             "registry_arn": registries[0]["registryArn"],
-            **snake_keys({k: v for k, v in registries[0].items() if k != "registryArn"}),
+            **snake_keys(
+                {k: v for k, v in registries[0].items() if k != "registryArn"}
+            ),
         }
     deployment = service_def.get("deploymentConfiguration") or {}
     if "minimumHealthyPercent" in deployment:
@@ -124,7 +133,9 @@ def service_args(service_def: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
-def network_configuration(service_def: dict[str, Any], subnets, security_groups, public: bool):
+def network_configuration(
+    service_def: dict[str, Any], subnets, security_groups, public: bool
+):
     """The service's awsvpc configuration: its own, or the stack's."""
     own = (service_def.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if own:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import codedeploy
+from components import codedeploy, dashboard
 from components.naming import type_token
 from components.service import FleetService, ServiceArgs
 from fleet.config import StackConfig
@@ -37,7 +37,9 @@ def log_group_names(definitions: dict[str, Definitions]) -> dict[str, list[str]]
 class Fleet(pulumi.ComponentResource):
     """Log groups, the CodeDeploy application and every service."""
 
-    def __init__(self, name: str, args: FleetArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: FleetArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__(type_token("fleet", "Fleet"), name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
@@ -59,7 +61,9 @@ class Fleet(pulumi.ComponentResource):
             for service in services:
                 groups_by_service.setdefault(service, []).append(resource)
 
-        app, role, role_policy = codedeploy.declare_application(name, config.stack, self)
+        app, role, role_policy = codedeploy.declare_application(
+            name, config.stack, self
+        )
         self.codedeploy_application = app
         deployment_configs = codedeploy.declare_deployment_configs(
             name,
@@ -86,9 +90,32 @@ class Fleet(pulumi.ComponentResource):
                 opts=child.merge(pulumi.ResourceOptions(depends_on=[role_policy])),
             )
 
+        self.dashboards = dashboard.declare_dashboards(
+            name,
+            stack=config.stack,
+            cluster=config.cluster,
+            region=config.region,
+            services=[
+                (
+                    dashboard.ServicePanel(
+                        service=service,
+                        load_balancer=config.load_balancers[
+                            config.services[service].load_balancer
+                        ].arn_suffix,
+                        target_groups={},
+                        autoscaling=config.services[service].autoscaling,
+                    ),
+                    svc.target_groups,
+                )
+                for service, svc in self.services.items()
+            ],
+            parent=self,
+        )
+
         self.register_outputs(
             {
                 "services": {s: svc.outputs() for s, svc in self.services.items()},
                 "codedeploy_application": app.name,
+                "dashboards": [d.dashboard_name for d in self.dashboards],
             }
         )

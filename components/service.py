@@ -8,7 +8,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components import ecs_args
+from components.alarms import declare_alarms
+from components.autoscaling import declare_scaling
 from components.codedeploy import ROLLBACK_EVENTS
+from components.deployment import CodeDeployDeployment, DeploymentArgs
 from components.naming import limited, type_token
 from fleet.config import StackConfig
 from fleet.render import Definitions
@@ -43,7 +46,9 @@ class FleetService(pulumi.ComponentResource):
     """Task definition, ECS service, blue and green target groups, listener
     rules and CodeDeploy deployment group of one service."""
 
-    def __init__(self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__(type_token("service", "FleetService"), name, None, opts)
         config = args.config
         defs = args.definitions
@@ -64,7 +69,8 @@ class FleetService(pulumi.ComponentResource):
         routing = defs.fleet
         target_group = routing.get("targetGroup") or {}
         health_check = {
-            ecs_args.snake(k): v for k, v in (target_group.get("healthCheck") or {}).items()
+            ecs_args.snake(k): v
+            for k, v in (target_group.get("healthCheck") or {}).items()
         }
         self.target_groups = {}
         for color in ("blue", "green"):
@@ -89,7 +95,10 @@ class FleetService(pulumi.ComponentResource):
         if rule.get("hostHeaders"):
             conditions.append({"host_header": {"values": rule["hostHeaders"]}})
         self.listener_rules = {}
-        for route, listener_arn in (("prod", lb.prod_listener_arn), ("test", lb.test_listener_arn)):
+        for route, listener_arn in (
+            ("prod", lb.prod_listener_arn),
+            ("test", lb.test_listener_arn),
+        ):
             self.listener_rules[route] = aws.lb.ListenerRule(
                 f"{name}-{route}-rule",
                 listener_arn=listener_arn,
@@ -142,7 +151,31 @@ class FleetService(pulumi.ComponentResource):
             ),
         )
 
-        deployment = settings.deployment
+        self.scaling = None
+        if settings.autoscaling is not None:
+            self.scaling = declare_scaling(
+                name,
+                stack=config.stack,
+                cluster=config.cluster,
+                service_name=defs.service,
+                autoscaling=settings.autoscaling,
+                service=self.service,
+                load_balancer=lb,
+                target_groups=self.target_groups,
+                parent=self,
+            )
+        self.alarms = declare_alarms(
+            name,
+            stack=config.stack,
+            service_name=defs.service,
+            thresholds=settings.alarms,
+            load_balancer=lb,
+            target_groups=self.target_groups,
+            parent=self,
+        )
+        alarm_names = [alarm.name for alarm in self.alarms.values()]
+
+        wait_minutes = settings.deployment.termination_wait_minutes
         self.deployment_group = aws.codedeploy.DeploymentGroup(
             f"{name}-deployment-group",
             app_name=args.codedeploy_application,
@@ -157,10 +190,13 @@ class FleetService(pulumi.ComponentResource):
                 "deployment_ready_option": {"action_on_timeout": "CONTINUE_DEPLOYMENT"},
                 "terminate_blue_instances_on_deployment_success": {
                     "action": "TERMINATE",
-                    "termination_wait_time_in_minutes": deployment.termination_wait_minutes,
+                    "termination_wait_time_in_minutes": wait_minutes,
                 },
             },
-            ecs_service={"cluster_name": config.cluster, "service_name": self.service.name},
+            ecs_service={
+                "cluster_name": config.cluster,
+                "service_name": self.service.name,
+            },
             load_balancer_info={
                 "target_group_pair_info": {
                     "prod_traffic_route": {"listener_arns": [lb.prod_listener_arn]},
@@ -169,7 +205,50 @@ class FleetService(pulumi.ComponentResource):
                 }
             },
             auto_rollback_configuration={"enabled": True, "events": ROLLBACK_EVENTS},
+            alarm_configuration={"enabled": True, "alarms": alarm_names},
             opts=child,
+        )
+
+        network = ecs_args.network_configuration(
+            defs.service_def,
+            config.network.subnets,
+            config.network.security_groups,
+            config.network.assign_public_ip,
+        )
+        self.deployment = CodeDeployDeployment(
+            f"{name}-deployment",
+            DeploymentArgs(
+                service=defs.service,
+                application=args.codedeploy_application,
+                deployment_group=self.deployment_group.deployment_group_name,
+                cluster=config.cluster,
+                ecs_service=self.service.name,
+                task_definition_arn=self.task_definition.arn,
+                container_name=load_balancer["containerName"],
+                container_port=load_balancer["containerPort"],
+                region=config.region,
+                profile=config.aws_profile,
+                platform_version=defs.service_def.get("platformVersion"),
+                # The AppSpec is built from what is declared, in the ECS API's
+                # shape, so a deployment also applies a changed network.
+                network_configuration={
+                    "awsvpcConfiguration": {
+                        "subnets": network["subnets"],
+                        "securityGroups": network["security_groups"],
+                        "assignPublicIp": "ENABLED"
+                        if network["assign_public_ip"]
+                        else "DISABLED",
+                    }
+                },
+                capacity_provider_strategy=defs.service_def.get(
+                    "capacityProviderStrategy"
+                ),
+                hooks=dict(defs.fleet.get("hooks") or {}),
+                timeout_seconds=settings.deployment.timeout_minutes * 60,
+            ),
+            opts=child.merge(
+                pulumi.ResourceOptions(depends_on=[self.service, self.deployment_group])
+            ),
         )
 
         self.register_outputs(
@@ -178,6 +257,8 @@ class FleetService(pulumi.ComponentResource):
                 "service_name": self.service.name,
                 "target_group_names": [blue.name, green.name],
                 "deployment_group_name": self.deployment_group.deployment_group_name,
+                "alarm_names": alarm_names,
+                "deployment_id": self.deployment.deployment_id,
             }
         )
 
@@ -190,4 +271,7 @@ class FleetService(pulumi.ComponentResource):
                 self.target_groups["blue"].name, self.target_groups["green"].name
             ),
             "deployment_group_name": self.deployment_group.deployment_group_name,
+            "alarm_names": pulumi.Output.all(
+                *(alarm.name for alarm in self.alarms.values())
+            ),
         }

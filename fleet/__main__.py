@@ -60,7 +60,7 @@ def prepare(project_dir: Path, stack: str):
 
 
 def cmd_preview(args) -> int:
-    from fleet import engine, report
+    from fleet import engine, policy_check, report
 
     project_dir = _project(args)
     raw, config, definitions = prepare(project_dir, args.stack)
@@ -72,12 +72,74 @@ def cmd_preview(args) -> int:
             project_dir, args.stack, raw, stack_config.secret_keys(raw)
         )
     except engine.ProgramError as err:
-        print(f"error: the program failed under the mock engine: {err}", file=sys.stderr)
+        print(
+            f"error: the program failed under the mock engine: {err}", file=sys.stderr
+        )
         return 1
+    verdict = policy_check.check_plan(plan, project_dir)
+    for note in verdict.not_run:
+        print(f"warning: {note}", file=sys.stderr)
+    for violation in verdict.violations:
+        # Advisory violations are warnings; mandatory ones fail the preview.
+        prefix = "warning: " if violation.enforcement == "advisory" else ""
+        print(prefix + violation.line(), file=sys.stderr)
     if args.json:
-        report.print_json(plan, sys.stdout)
+        report.print_json(plan, sys.stdout, {"policy": verdict.to_json()})
     else:
         report.print_tree(plan, sys.stdout, all_inputs=args.inputs)
+    return EXIT_INVALID if verdict.mandatory else 0
+
+
+def cmd_dashboard(args) -> int:
+    from fleet import dashboard_picture, engine
+
+    project_dir = _project(args)
+    raw, _, _ = prepare(project_dir, args.stack)
+    out = Path(args.out)
+    try:
+        plan = engine.run_program(
+            project_dir, args.stack, raw, stack_config.secret_keys(raw)
+        )
+        dashboards = dashboard_picture.dashboards_from_plan(plan)
+        page = dashboard_picture.render_html(args.stack, dashboards)
+        if out.suffix.lower() == ".png":
+            height = dashboard_picture.picture_height(dashboards)
+            dashboard_picture.write_png(page, height, out)
+        else:
+            out.write_text(page)
+    except engine.ProgramError as err:
+        print(
+            f"error: the program failed under the mock engine: {err}", file=sys.stderr
+        )
+        return 1
+    except (dashboard_picture.PictureError, OSError) as err:
+        print(f"error: failed to draw the dashboards: {err}", file=sys.stderr)
+        return 1
+    names = ", ".join(name for name, _ in dashboards)
+    print(f"wrote {out}: {names}", file=sys.stderr)
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from fleet import diff
+
+    different = diff.run(
+        _project(args), args.source, args.target, args.services or None, sys.stdout
+    )
+    return 1 if different and args.exit_code else 0
+
+
+def cmd_promote(args) -> int:
+    from fleet import promote
+
+    promote.run(
+        _project(args),
+        args.source,
+        args.target,
+        args.services or None,
+        args.dry_run,
+        sys.stdout,
+    )
     return 0
 
 
@@ -105,6 +167,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--inputs", action="store_true", help="every input of every resource"
     )
     preview.set_defaults(run=cmd_preview)
+
+    dashboard = commands.add_parser(
+        "dashboard", help="draw the planned CloudWatch dashboards as HTML or PNG"
+    )
+    dashboard.add_argument("--stack", required=True)
+    dashboard.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="FILE.html, or FILE.png when a Chromium is on PATH",
+    )
+    dashboard.set_defaults(run=cmd_dashboard)
+
+    diff = commands.add_parser(
+        "diff", help="what differs between two stacks' definitions and settings"
+    )
+    diff.add_argument("--from", dest="source", required=True, metavar="STACK")
+    diff.add_argument("--to", dest="target", required=True, metavar="STACK")
+    diff.add_argument("services", nargs="*", metavar="SERVICE")
+    diff.add_argument(
+        "--exit-code", action="store_true", help="exit 1 when the stacks differ"
+    )
+    diff.set_defaults(run=cmd_diff)
+
+    promote = commands.add_parser(
+        "promote", help="copy images from one stack's config file to the next"
+    )
+    promote.add_argument("--from", dest="source", required=True, metavar="STACK")
+    promote.add_argument("--to", dest="target", required=True, metavar="STACK")
+    promote.add_argument("services", nargs="*", metavar="SERVICE")
+    promote.add_argument(
+        "--dry-run", action="store_true", help="print the changes, write nothing"
+    )
+    promote.set_defaults(run=cmd_promote)
     return parser
 
 

@@ -271,7 +271,8 @@ class _Reader:
         self.problems.append(Problem(self.file, service, key, message, fix))
 
     def set_hint(self, path: str, example: str) -> str:
-        return f"fix with `pulumi config set --stack {self.stack} --path '{path}' {example}`"
+        command = f"pulumi config set --stack {self.stack} --path '{path}' {example}"
+        return f"fix with `{command}`"
 
     def unknown_keys(self, service, prefix, value: dict, known) -> None:
         for key in value:
@@ -513,7 +514,8 @@ def _load_balancers(r: _Reader, value: Any) -> dict[str, LoadBalancer]:
             None,
             key,
             "names no load balancer",
-            f"set it in {r.file} as loadBalancers: {{<name>: {{prodListenerArn, testListenerArn}}}}",
+            f"set it in {r.file} as loadBalancers: "
+            "{<name>: {prodListenerArn, testListenerArn}}",
         )
         return {}
     result = {}
@@ -560,7 +562,8 @@ def _service(r, name, value, load_balancers, require_digests) -> ServiceSettings
             name,
             key,
             "is not a valid service name",
-            "use lower-case letters, digits and dashes, starting with a letter, at most 40",
+            "use at most 40 lower-case letters, digits and dashes, "
+            "starting with a letter",
         )
         return None
     if not isinstance(value, dict):
@@ -617,7 +620,8 @@ def _service(r, name, value, load_balancers, require_digests) -> ServiceSettings
         r.problem(
             name,
             f"{key}.desiredCount",
-            f"{desired} is outside autoscaling.min {autoscaling.min} .. max {autoscaling.max}",
+            f"{desired} is outside autoscaling.min {autoscaling.min} "
+            f"and autoscaling.max {autoscaling.max}",
             r.set_hint(f"services.{name}.desiredCount", str(autoscaling.min))
             + " or widen the bounds",
         )

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
@@ -123,7 +123,9 @@ class RecordingMonitor(mocks.MockMonitor):
                 urn=response.urn,
                 type=request.type,
                 name=request.name,
-                parent=None if request.parent == self.stack_urn else request.parent or None,
+                parent=None
+                if request.parent == self.stack_urn
+                else request.parent or None,
                 custom=bool(request.custom),
                 inputs=_plain(inputs),
                 options=_options(request),
@@ -181,7 +183,9 @@ class FleetMocks(mocks.Mocks):
         elif kind == "Role":
             arn = f"arn:aws:iam::{account}:role/{name}"
         elif kind == "Service" and service == "ecs":
-            arn = f"arn:aws:ecs:{region}:{account}:service/{state.get('cluster')}/{name}"
+            arn = (
+                f"arn:aws:ecs:{region}:{account}:service/{state.get('cluster')}/{name}"
+            )
         else:
             arn = f"arn:aws:{service}:{region}:{account}:{kind.lower()}/{name}"
         state.setdefault("name", name)
@@ -222,7 +226,9 @@ def _run(project_dir, stack, raw_config, secret_keys) -> Plan:
     vars_ = raw_config.get("ecs-fleet:vars") or {}
     account = vars_.get("accountId") if isinstance(vars_, dict) else None
     plan = Plan(stack=stack)
-    mock = FleetMocks(str(raw_config.get("aws:region", "us-east-1")), str(account or FAKE_ACCOUNT))
+    mock = FleetMocks(
+        str(raw_config.get("aws:region", "us-east-1")), str(account or FAKE_ACCOUNT)
+    )
     monitor = RecordingMonitor(mock, plan)
     settings.configure(
         mocks.MockSettings(
@@ -244,7 +250,9 @@ def _run(project_dir, stack, raw_config, secret_keys) -> Plan:
     if added:
         sys.path.insert(0, str(project_dir))
     try:
-        _sync_await(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+        _sync_await(
+            run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__"))
+        )
     except Exception as err:  # the program's own failure, reported as one line
         message = getattr(err, "message", None) or str(err) or type(err).__name__
         raise ProgramError(message) from err

@@ -294,8 +294,7 @@ def _verify(new_text: str, target_file: str, edits: list[_Edit]) -> None:
             "set the image by hand",
         )
         for edit in edits
-        if (services or {}).get(edit.change.service, {}).get("image")
-        != edit.change.new
+        if (services or {}).get(edit.change.service, {}).get("image") != edit.change.new
     ]
     raise_if(problems)
 

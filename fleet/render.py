@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from fleet.config import StackConfig
 from fleet.errors import FleetError, Problem, raise_if
 

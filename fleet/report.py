@@ -10,8 +10,17 @@ from fleet.engine import Plan, PlannedResource
 
 # The inputs worth a glance, per resource type; `--inputs` shows them all.
 SUMMARY_INPUTS = {
+    "pulumi-python:dynamic/deployment:CodeDeployDeployment": (
+        "deployment_group",
+        "task_definition_arn",
+    ),
     "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory"),
-    "aws:ecs/service:Service": ("name", "cluster", "desiredCount", "deploymentController"),
+    "aws:ecs/service:Service": (
+        "name",
+        "cluster",
+        "desiredCount",
+        "deploymentController",
+    ),
     "aws:lb/targetGroup:TargetGroup": ("name", "port", "targetType"),
     "aws:lb/listenerRule:ListenerRule": ("priority", "conditions"),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
@@ -64,13 +73,17 @@ def print_tree(plan: Plan, out: TextIO, *, all_inputs: bool = False) -> None:
         by_parent.setdefault(resource.parent, []).append(resource)
 
     def walk(parent: str | None, indent: str) -> None:
-        children = sorted(by_parent.get(parent, []), key=lambda r: (r.custom, r.type, r.name))
+        children = sorted(
+            by_parent.get(parent, []), key=lambda r: (r.custom, r.type, r.name)
+        )
         for i, resource in enumerate(children):
             last = i == len(children) - 1
             branch = "└─ " if last else "├─ "
             out.write(f"{indent}{branch}{short_type(resource.type)}  {resource.name}\n")
             inner = indent + ("   " if last else "│  ")
-            keys = resource.inputs if all_inputs else SUMMARY_INPUTS.get(resource.type, ())
+            keys = (
+                resource.inputs if all_inputs else SUMMARY_INPUTS.get(resource.type, ())
+            )
             details = [
                 f"{k}={_compact(resource.inputs[k], 10_000 if all_inputs else 70)}"
                 for k in keys

@@ -125,9 +125,8 @@ def _walk(value, shape, path, found, skip_required) -> None:
     elif kind == "boolean":
         if not isinstance(value, bool):
             found.append((path, f"must be true or false, not {_type(value)} {value!r}"))
-    elif kind == "timestamp":
-        if not isinstance(value, (str, int, float)):
-            found.append((path, f"must be a timestamp, not {_type(value)}"))
+    elif kind == "timestamp" and not isinstance(value, (str, int, float)):
+        found.append((path, f"must be a timestamp, not {_type(value)}"))
 
 
 def _type(value: Any) -> str:
@@ -252,8 +251,9 @@ def _check_sizes(defs: Definitions) -> list[Problem]:
                 if value is not None and value > memory:
                     add(
                         f"{where}.{key}",
-                        f"{value} in container {label} is above the task's memory {memory}",
-                        f"lower it or raise the task's memory",
+                        f"{value} in container {label} is above "
+                        f"the task's memory {memory}",
+                        "lower it or raise the task's memory",
                     )
         if cpu is not None and c_cpu > cpu:
             add(
@@ -270,8 +270,9 @@ def _check_sizes(defs: Definitions) -> list[Problem]:
     if memory is not None and total_memory > memory:
         add(
             "containerDefinitions",
-            f"the containers reserve {total_memory} MiB, above the task's memory {memory}",
-            "lower memoryReservation (or memory) of the containers, or raise the task's",
+            f"the containers reserve {total_memory} MiB, "
+            f"above the task's memory {memory}",
+            "lower the containers' memoryReservation (or memory), or raise the task's",
         )
     if containers and not any(c.get("essential", True) for c in containers):
         add(
@@ -291,7 +292,8 @@ def _check_load_balancer(defs: Definitions) -> list[Problem]:
                 file,
                 defs.service,
                 "loadBalancers",
-                f"has {len(lbs)} entries; a CodeDeploy blue/green service takes exactly one",
+                f"has {len(lbs)} entries; "
+                "a CodeDeploy blue/green service takes exactly one",
                 "declare one {containerName, containerPort}",
             )
         ]
@@ -336,7 +338,8 @@ def _check_controller(defs: Definitions) -> list[Problem]:
                 defs.service_file,
                 defs.service,
                 "deploymentController.type",
-                f"{controller!r}: ecs-fleet deploys every service blue/green through CodeDeploy",
+                f"{controller!r}: ecs-fleet deploys every service "
+                "blue/green through CodeDeploy",
                 "set it to CODE_DEPLOY or leave deploymentController out",
             )
         ]
@@ -458,7 +461,8 @@ def check_fleet(
                     defs.fleet_file,
                     defs.service,
                     "listenerRule.priority",
-                    f"{priority} is already taken by service {other} on load balancer {lb}",
+                    f"{priority} is already taken by service {other} "
+                    f"on load balancer {lb}",
                     "give every service on a load balancer its own priority",
                 )
             )

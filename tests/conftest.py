@@ -40,7 +40,9 @@ def project(tmp_path) -> Path:
     for part in PROJECT_PARTS:
         source = PROJECT_DIR / part
         if source.is_dir():
-            shutil.copytree(source, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                source, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__")
+            )
         elif source.exists():
             shutil.copy2(source, tmp_path / part)
     for stack_file in PROJECT_DIR.glob("Pulumi.*.yaml"):

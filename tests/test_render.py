@@ -104,11 +104,11 @@ def test_env_and_must_env_native_functions_read_the_environment(project, monkeyp
     )
     task["containerDefinitions"][0]["environment"] = []
     text = (
-        "local t = %s;\n"
+        f"local t = {json.dumps(task)};\n"
         "t { containerDefinitions: [t.containerDefinitions[0] { environment: ["
         "{name: 'RELEASE', value: std.native('must_env')('SHOP_RELEASE')},"
         "{name: 'REGION', value: std.native('env')('SHOP_UNSET', 'fallback')}"
-        "] }] + t.containerDefinitions[1:] }" % json.dumps(task)
+        "] }] + t.containerDefinitions[1:] }"
     )
     write_service(project, "auth", text)
     render._cache.clear()

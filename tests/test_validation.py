@@ -39,8 +39,8 @@ def set_service(service: str, key: str, value):
 def set_app(service: str, fields: str):
     """Jsonnet that overlays fields onto the app container."""
     return (
-        "{ containerDefinitions: [if c.name == 'app' then c + %s else c "
-        "for c in super.containerDefinitions] }" % fields
+        f"{{ containerDefinitions: [if c.name == 'app' then c + {fields} else c "
+        "for c in super.containerDefinitions] }"
     )
 
 
