@@ -3,7 +3,10 @@ policy SDK's own argument types, and the offline preview's verdict."""
 
 from __future__ import annotations
 
+import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -876,3 +879,107 @@ def test_the_json_document_carries_each_violation_with_its_service(project, caps
     assert violation["enforcement"] == "advisory"
     assert violation["service"] == "auth"
     assert violation["resource"] == "staging-auth-task"
+
+
+# The pack as the CLI meets it: a gRPC analyzer.
+
+
+@pytest.fixture
+def served_pack():
+    """policy/__main__.py running as the CLI starts it, as an AnalyzerStub."""
+    import grpc
+    from pulumi.runtime.proto import analyzer_pb2_grpc
+
+    process = subprocess.Popen(
+        [sys.executable, "-u", str(PROJECT_DIR / "policy" / "__main__.py")],
+        cwd=PROJECT_DIR / "policy",
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = process.stdout.readline().strip()
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        yield analyzer_pb2_grpc.AnalyzerStub(channel)
+        channel.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _struct(inputs: dict):
+    from google.protobuf import struct_pb2
+
+    struct = struct_pb2.Struct()
+    struct.update(inputs)
+    return struct
+
+
+def _verdicts(diagnostics, urn: str | None) -> set[tuple]:
+    """(rule, level, urn, message) of each diagnostic; the SDK puts the
+    rule's description before the message."""
+    from pulumi.runtime.proto import analyzer_pb2
+
+    return {
+        (
+            d.policyName,
+            "mandatory" if d.enforcementLevel == analyzer_pb2.MANDATORY else "advisory",
+            d.urn or urn,
+            d.message.split("\n", 1)[1],
+        )
+        for d in diagnostics
+    }
+
+
+def test_the_pack_served_over_grpc_gives_the_offline_verdict(served_pack, shipped_plan):
+    from pulumi.runtime.proto import analyzer_pb2
+
+    plan = copy.deepcopy(shipped_plan("prod"))
+    task_definition = plan.by_name("prod-order-task")
+    containers = json.loads(task_definition.inputs["containerDefinitions"])
+    containers[0]["privileged"] = True
+    task_definition.inputs["containerDefinitions"] = json.dumps(containers)
+    plan.by_name("prod-user-prod-rule").inputs["priority"] = plan.by_name(
+        "prod-auth-prod-rule"
+    ).inputs["priority"]
+    offline = policy_check.check_plan(plan, PROJECT_DIR)
+    levels = {
+        name: analyzer_pb2.PolicyConfig(
+            enforcementLevel=getattr(analyzer_pb2, level.upper())
+        )
+        for name, level in offline.levels.items()
+    }
+    served_pack.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=levels))
+
+    served = set()
+    for r in plan.resources:
+        options = analyzer_pb2.AnalyzerResourceOptions(parent=r.options["parent"])
+        request = analyzer_pb2.AnalyzeRequest(
+            type=r.type,
+            properties=_struct(r.inputs),
+            urn=r.urn,
+            name=r.name,
+            options=options,
+        )
+        # The engine files a resource rule's diagnostic under the resource.
+        served |= _verdicts(served_pack.Analyze(request).diagnostics, r.urn)
+    stack = analyzer_pb2.AnalyzeStackRequest(
+        resources=[
+            analyzer_pb2.AnalyzerResource(
+                type=r.type,
+                properties=_struct(r.inputs),
+                urn=r.urn,
+                name=r.name,
+                parent=r.parent or "",
+                options=analyzer_pb2.AnalyzerResourceOptions(parent=r.parent or ""),
+            )
+            for r in plan.resources
+        ]
+    )
+    served |= _verdicts(served_pack.AnalyzeStack(stack).diagnostics, None)
+
+    expected = {(v.rule, v.enforcement, v.urn, v.message) for v in offline.violations}
+    assert {v.rule for v in offline.mandatory} == {
+        "no-privileged-containers",
+        "listener-rule-priority-unique",
+    }
+    assert served == expected

@@ -46,7 +46,9 @@ def set_app(service: str, fields: str):
 
 FAILING_CASES = {
     "jsonnet-syntax-error": (
-        lambda p: replace_in(p, "services/auth/task-def.jsonnet", "port=8080,", "port=8080,,"),
+        lambda p: replace_in(
+            p, "services/auth/task-def.jsonnet", "port=8080,", "port=8080,,"
+        ),
         ["services/auth/task-def.jsonnet:", "service auth", "jsonnet syntax"],
     ),
     "jsonnet-runtime-error": (
@@ -65,7 +67,8 @@ FAILING_CASES = {
     ),
     "unknown-container-field": (
         lambda p: append_to_task(p, "auth", set_app("auth", "{ esential: true }")),
-        ["service auth", "containerDefinitions[0].esential", "did you mean 'essential'"],
+        ["service auth", "containerDefinitions[0].esential",
+         "did you mean 'essential'"],
     ),
     "mistyped-container-field": (
         lambda p: append_to_task(p, "auth", set_app("auth", "{ cpu: '512' }")),
@@ -82,8 +85,11 @@ FAILING_CASES = {
         ["services/user/task-def.jsonnet", "service user", "memory", "4096"],
     ),
     "reservation-above-container-memory": (
-        lambda p: append_to_task(p, "order", set_app("order", "{ memoryReservation: 1900 }")),
-        ["service order", "containerDefinitions[0].memoryReservation", "above its memory"],
+        lambda p: append_to_task(
+            p, "order", set_app("order", "{ memoryReservation: 1900 }")
+        ),
+        ["service order", "containerDefinitions[0].memoryReservation",
+         "above its memory"],
     ),
     "container-memory-above-task": (
         lambda p: append_to_task(
@@ -152,8 +158,11 @@ FAILING_CASES = {
         ["service user", "desiredCuont", "did you mean 'desiredCount'"],
     ),
     "duplicate-listener-priority": (
-        lambda p: replace_in(p, "services/user/fleet.jsonnet", "priority=20", "priority=10"),
-        ["services/user/fleet.jsonnet", "listenerRule.priority", "taken by service auth"],
+        lambda p: replace_in(
+            p, "services/user/fleet.jsonnet", "priority=20", "priority=10"
+        ),
+        ["services/user/fleet.jsonnet", "listenerRule.priority",
+         "taken by service auth"],
     ),
     "tag-in-a-digest-stack": (
         lambda p: edit_stack(
