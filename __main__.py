@@ -22,7 +22,14 @@ except FleetError as err:
     # One line per problem and no traceback: RunError prints only this.
     raise pulumi.RunError(str(err)) from None
 
-fleet = Fleet(config.stack, FleetArgs(config=config, definitions=definitions))
+fleet = Fleet(
+    config.stack,
+    FleetArgs(
+        config=config,
+        definitions=definitions,
+        secret_values=stack_config.secret_values() if config.secrets else None,
+    ),
+)
 
 pulumi.export("services", {name: svc.outputs() for name, svc in fleet.services.items()})
 pulumi.export("codedeployApplication", fleet.codedeploy_application.name)

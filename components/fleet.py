@@ -18,6 +18,8 @@ from fleet.render import Definitions
 class FleetArgs:
     config: StackConfig
     definitions: dict[str, Definitions]
+    # `ecs-fleet:secrets` as a secret Output, or None when the stack has none.
+    secret_values: pulumi.Input[dict] | None = None
 
 
 def log_group_names(definitions: dict[str, Definitions]) -> dict[str, list[str]]:
@@ -86,6 +88,7 @@ class Fleet(pulumi.ComponentResource):
                         (deployment.strategy, deployment.percent, deployment.interval)
                     ],
                     log_groups=groups_by_service.get(service, []),
+                    secret_values=args.secret_values,
                 ),
                 opts=child.merge(pulumi.ResourceOptions(depends_on=[role_policy])),
             )

@@ -14,7 +14,7 @@ from components.codedeploy import ROLLBACK_EVENTS
 from components.deployment import CodeDeployDeployment, DeploymentArgs
 from components.naming import limited, type_token
 from fleet.config import StackConfig
-from fleet.render import Definitions
+from fleet.render import Definitions, secret_parameter
 
 # CodeDeploy swaps these on every deployment: it registers the task set with
 # the new task definition, moves the listener rules between the target
@@ -40,6 +40,8 @@ class ServiceArgs:
     codedeploy_role_arn: pulumi.Input[str]
     deployment_config_name: pulumi.Input[str]
     log_groups: list[pulumi.Resource] = field(default_factory=list)
+    # `ecs-fleet:secrets` as a secret Output: {service: {NAME: value}}.
+    secret_values: pulumi.Input[dict] | None = None
 
 
 class FleetService(pulumi.ComponentResource):
@@ -57,13 +59,34 @@ class FleetService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         load_balancer = defs.service_def["loadBalancers"][0]
 
+        self.secret_parameters = []
+        for secret in config.secrets.get(defs.service, ()):
+            self.secret_parameters.append(
+                aws.ssm.Parameter(
+                    f"{name}-secret-{secret.lower().replace('_', '-')}",
+                    name=secret_parameter(config, defs.service, secret),
+                    type="SecureString",
+                    # Stays a secret Output end to end: encrypted in the
+                    # state, masked in every preview and log.
+                    value=pulumi.Output.secret(args.secret_values).apply(
+                        lambda values, key=secret: values[defs.service][key]
+                    ),
+                    tags={"ecs-fleet:service": defs.service},
+                    opts=child,
+                )
+            )
+
         self.task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
             **ecs_args.task_definition_args(defs.task),
             # Every revision stays registered: a CodeDeploy rollback, or a
             # rollback by config, goes back to an earlier one.
             skip_destroy=True,
-            opts=child.merge(pulumi.ResourceOptions(depends_on=args.log_groups)),
+            opts=child.merge(
+                pulumi.ResourceOptions(
+                    depends_on=[*args.log_groups, *self.secret_parameters]
+                )
+            ),
         )
 
         routing = defs.fleet
@@ -179,7 +202,9 @@ class FleetService(pulumi.ComponentResource):
         self.deployment_group = aws.codedeploy.DeploymentGroup(
             f"{name}-deployment-group",
             app_name=args.codedeploy_application,
-            deployment_group_name=limited(f"{config.stack}-{defs.service}", 100),
+            # A service moved in from ecspresso keeps its group's name.
+            deployment_group_name=defs.codedeploy.get("deployment_group_name")
+            or limited(f"{config.stack}-{defs.service}", 100),
             service_role_arn=args.codedeploy_role_arn,
             deployment_config_name=args.deployment_config_name,
             deployment_style={

@@ -133,6 +133,11 @@ class StackConfig:
     log_retention_days: int = 30
     require_digests: bool = False
     aws_profile: str | None = None
+    # Names only: the values stay in Pulumi's encrypted config until the
+    # program reads them as secret Outputs.
+    secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Overrides of AWS quotas, checked by fleet.quotas.
+    quotas: dict[str, Any] = field(default_factory=dict)
 
     def service_vars(self, name: str) -> dict[str, Any]:
         """Stack-wide vars overlaid with the service's own."""
@@ -206,6 +211,14 @@ def _mask_secrets(value: Any) -> Any:
     return value
 
 
+def _mask_leaves(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask_leaves(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_leaves(v) for v in value]
+    return SECRET_PLACEHOLDER
+
+
 def _holds_secret(value: Any) -> bool:
     if value == SECRET_PLACEHOLDER:
         return True
@@ -230,14 +243,27 @@ def from_pulumi(project_dir: Path) -> StackConfig:
     ours = pulumi.Config(NAMESPACE)
     for key in _STACK_KEYS:
         value = ours.get_object(key) if key in _OBJECT_KEYS else ours.get(key)
-        if value is not None:
-            raw[f"{NAMESPACE}:{key}"] = value
+        if value is None:
+            continue
+        full = f"{NAMESPACE}:{key}"
+        if pulumi.runtime.is_config_secret(full):
+            # Only the names of secrets are needed here; the values never
+            # leave pulumi.Config except as secret Outputs.
+            value = _mask_leaves(value)
+        raw[full] = value
     aws = pulumi.Config("aws")
     for key in ("region", "profile"):
         value = aws.get(key)
         if value is not None:
             raw[f"aws:{key}"] = value
     return parse(raw, stack, project_dir)
+
+
+def secret_values():
+    """`ecs-fleet:secrets` with its values, as a secret Output."""
+    import pulumi
+
+    return pulumi.Config(NAMESPACE).require_secret_object("secrets")
 
 
 _STACK_KEYS = (
@@ -248,8 +274,12 @@ _STACK_KEYS = (
     "vars",
     "logRetentionDays",
     "requireDigests",
+    "secrets",
+    "quotas",
 )
 _OBJECT_KEYS = {
+    "secrets",
+    "quotas",
     "network",
     "loadBalancers",
     "services",
@@ -430,6 +460,17 @@ def parse(raw: dict[str, Any], stack: str, project_dir: Path) -> StackConfig:
             if parsed is not None:
                 services[parsed.name] = parsed
 
+    secrets = _secrets(r, raw.get(ns + "secrets"), services)
+    for key, value in raw.items():
+        if key != ns + "secrets" and _holds_secret(value):
+            r.problem(
+                None,
+                key,
+                "holds a secure value, which would reach a definition in plain text",
+                "move it to ecs-fleet:secrets with `pulumi config set --secret "
+                f"--stack {stack} --path 'secrets.<service>.<NAME>' <value>`",
+            )
+
     known = {ns + k for k in _STACK_KEYS}
     for key in raw:
         if key.startswith(ns) and key not in known:
@@ -455,7 +496,54 @@ def parse(raw: dict[str, Any], stack: str, project_dir: Path) -> StackConfig:
         log_retention_days=retention,
         require_digests=require_digests,
         aws_profile=raw.get("aws:profile"),
+        secrets=secrets,
+        quotas=raw.get(ns + "quotas") or {},
     )
+
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _secrets(r: _Reader, value: Any, services) -> dict[str, tuple[str, ...]]:
+    """`ecs-fleet:secrets`: service -> NAME -> an encrypted value.
+
+    Each becomes a SecureString parameter that the service's load balanced
+    container reads through its task definition's `secrets`.
+    """
+    key = f"{NAMESPACE}:secrets"
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        r.problem(None, key, "must be a map from service to NAME: secure value")
+        return {}
+    result = {}
+    for service, entries in value.items():
+        where = f"{key}.{service}"
+        if service not in services:
+            r.problem(service, where, "names a service the stack does not have",
+                      "use one of: " + ", ".join(services))  # fmt: skip
+            continue
+        if not isinstance(entries, dict):
+            r.problem(service, where, "must be a map from NAME to a secure value")
+            continue
+        names = []
+        for name, secret in entries.items():
+            if not ENV_NAME.match(str(name)):
+                r.problem(
+                    service, f"{where}.{name}", "is not an environment variable name"
+                )
+            elif secret != SECRET_PLACEHOLDER:
+                r.problem(
+                    service,
+                    f"{where}.{name}",
+                    "is not encrypted: a secret in plain text in the stack file",
+                    f"set it with `pulumi config set --secret --stack {r.stack} "
+                    f"--path 'secrets.{service}.{name}' <value>`",
+                )
+            else:
+                names.append(str(name))
+        result[service] = tuple(sorted(names))
+    return result
 
 
 def _network(r: _Reader, value: Any) -> Network:
@@ -591,7 +679,10 @@ def _service(r, name, value, load_balancers, require_digests) -> ServiceSettings
         r.problem(
             name,
             f"{key}.image",
-            f"{image!r} is not pinned by digest, and this stack sets requireDigests",
+            # Named after the policy rule that refuses the same in a plan, so
+            # the user meets one name for one mistake.
+            f"image-pinned-by-digest: {image!r} is not pinned by digest, "
+            "and this stack sets requireDigests",
             "promote a digest from the stage before, or "
             + r.set_hint(f"services.{name}.image", "<repo@sha256:...>"),
         )

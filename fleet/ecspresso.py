@@ -1346,6 +1346,19 @@ def _stack_warnings(config, service, ecs: EcspressoConfig, task) -> tuple[str, .
                 f"{ecs.file}: {key} {theirs!r} is ignored: the stack deploys to "
                 f"{key} {ours!r}"
             )
+    if ecs.service and ecs.service != service:
+        found.append(
+            f"{ecs.file}: service {ecs.service!r} is ignored: the ECS service is "
+            f"named after its folder, {service!r}; rename the folder to keep the "
+            "old name"
+        )
+    application = ecs.codedeploy.get("application_name")
+    if application and application != f"ecs-fleet-{config.stack}":
+        found.append(
+            f"{ecs.file}: codedeploy.application_name {application!r} is ignored: "
+            f"the deployment group joins the stack's application "
+            f"'ecs-fleet-{config.stack}' (its deployment_group_name is kept)"
+        )
     image = config.services[service].image
     images = [c.get("image") for c in task.get("containerDefinitions") or []]
     if image and images and image not in images:

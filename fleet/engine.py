@@ -140,8 +140,12 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready values: the dynamic provider's pickle and unknowns named."""
+    """JSON-ready values: secrets masked, the dynamic provider's pickle and
+    unknowns named."""
     if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            # What `pulumi preview` shows of a secret input, too.
+            return "[secret]"
         return {
             k: ("[serialized provider]" if k == "__provider" else _plain(v))
             for k, v in value.items()

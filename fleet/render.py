@@ -16,6 +16,7 @@ import path.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import json
@@ -248,7 +249,7 @@ def render_service(config: StackConfig, service: str) -> Definitions:
     from fleet import ecspresso
 
     if ecspresso.config_file(folder) is not None:
-        return ecspresso.render(config, service, folder)
+        return with_config_secrets(config, ecspresso.render(config, service, folder))
 
     ext_vars, ext_codes = ext_values(config, service)
     problems: list[Problem] = []
@@ -296,16 +297,62 @@ def render_service(config: StackConfig, service: str) -> Definitions:
             continue
         rendered[kind] = (value, rel)
     raise_if(problems)
-    return Definitions(
-        service=service,
-        folder=rel_folder,
-        task=rendered["task"][0],
-        task_file=rendered["task"][1],
-        service_def=rendered["service"][0],
-        service_file=rendered["service"][1],
-        fleet=rendered["fleet"][0],
-        fleet_file=rendered["fleet"][1],
+    return with_config_secrets(
+        config,
+        Definitions(
+            service=service,
+            folder=rel_folder,
+            task=rendered["task"][0],
+            task_file=rendered["task"][1],
+            service_def=rendered["service"][0],
+            service_file=rendered["service"][1],
+            fleet=rendered["fleet"][0],
+            fleet_file=rendered["fleet"][1],
+        ),
     )
+
+
+def secret_parameter(config: StackConfig, service: str, name: str) -> str:
+    """The SSM parameter that holds `ecs-fleet:secrets.<service>.<name>`."""
+    return f"/ecs-fleet/{config.stack}/{service}/{name}"
+
+
+def with_config_secrets(config: StackConfig, defs: Definitions) -> Definitions:
+    """Add the stack's secrets to the load balanced container's `secrets`.
+
+    ECS reads a parameter in the task's own region by name, so the
+    reference needs no account id.
+    """
+    names = config.secrets.get(defs.service, ())
+    if not names:
+        return defs
+    target = ((defs.service_def.get("loadBalancers") or [{}])[0]).get("containerName")
+    task = json.loads(json.dumps(defs.task))
+    problems = []
+    for container in task.get("containerDefinitions") or []:
+        if container.get("name") != target:
+            continue
+        taken = {e.get("name") for e in container.get("environment") or []}
+        taken |= {e.get("name") for e in container.get("secrets") or []}
+        for name in names:
+            if name in taken:
+                problems.append(
+                    Problem(
+                        config.file,
+                        defs.service,
+                        f"ecs-fleet:secrets.{defs.service}.{name}",
+                        f"container {target} already has {name} in {defs.task_file}",
+                        "keep one of the two",
+                    )  # fmt: skip
+                )
+            container.setdefault("secrets", []).append(
+                {
+                    "name": name,
+                    "valueFrom": secret_parameter(config, defs.service, name),
+                }
+            )
+    raise_if(problems)
+    return dataclasses.replace(defs, task=task)
 
 
 def render_fleet(

@@ -18,6 +18,7 @@ import botocore.session
 
 from fleet.config import StackConfig
 from fleet.errors import Problem
+from fleet.quotas import check_quotas
 from fleet.render import Definitions
 
 # Fargate's task sizes: CPU units to the memory values (MiB) AWS accepts.
@@ -466,4 +467,4 @@ def check_fleet(
                     "give every service on a load balancer its own priority",
                 )
             )
-    return problems
+    return problems + check_quotas(config)

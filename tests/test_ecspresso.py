@@ -625,7 +625,7 @@ def stack(tmp_path, monkeypatch) -> Path:
     shutil.copytree(STACK, tmp_path, dirs_exist_ok=True)
     monkeypatch.setenv("AWS_ACCOUNT_ID", ACCOUNT)
     monkeypatch.setenv("DEPLOYMENT_CONTROLLER", "CODE_DEPLOY")
-    monkeypatch.setenv("SERVICE", "nginx-local")
+    monkeypatch.setenv("SERVICE", "ci")
     for name in ("TFSTATE_BUCKET", "NGINX_VERSION", "NOW"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
@@ -741,3 +741,50 @@ def test_ci_service_previews_as_a_code_deploy_service_with_its_target_groups(sta
     assert service.inputs["deploymentController"] == {"type": "CODE_DEPLOY"}
     assert target_groups == {"test-ci-blue", "test-ci-green"}
     assert service.inputs["loadBalancers"][0]["containerName"] == "nginx"
+    [group] = plan.of_type("aws:codedeploy/deploymentGroup:DeploymentGroup")
+    pair = group.inputs["loadBalancerInfo"]["targetGroupPairInfo"]
+    assert [g["name"] for g in pair["targetGroups"]] == [
+        "test-ci-blue",
+        "test-ci-green",
+    ]
+    [deployment] = plan.of_type("pulumi-python:dynamic/deployment:CodeDeployDeployment")
+    [task] = plan.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    assert deployment.inputs["task_definition_arn"].endswith(
+        f"task-definition/{task.inputs['family']}:1"
+    )
+    assert deployment.inputs["container_name"] == "nginx"
+
+
+def test_the_ecspresso_deployment_group_name_is_kept(stack):
+    config_file = stack / "services/ci/ecspresso.yml"
+    config_file.write_text(
+        config_file.read_text()
+        + "codedeploy:\n  application_name: myapp\n"
+        + "  deployment_group_name: mydeployment\n"
+    )
+    from fleet import engine
+
+    raw = stack_config.read_stack_file(stack, "test")
+    definitions = render_fleet(stack_config.load(stack, "test"))
+    plan = engine.run_program(stack, "test", raw, stack_config.secret_keys(raw))
+
+    [group] = plan.of_type("aws:codedeploy/deploymentGroup:DeploymentGroup")
+    assert group.inputs["deploymentGroupName"] == "mydeployment"
+    assert group.inputs["appName"] == "ecs-fleet-test"
+    assert any(
+        "application_name 'myapp' is ignored" in w for w in definitions["ci"].warnings
+    )
+
+
+def test_an_ecspresso_service_name_other_than_the_folder_is_warned_about(
+    stack, monkeypatch
+):
+    monkeypatch.setenv("SERVICE", "nginx-local")
+
+    definitions = render_fleet(stack_config.load(stack, "test"))
+
+    assert definitions["ci"].warnings == (
+        "services/ci/ecspresso.yml: service 'nginx-local' is ignored: the ECS "
+        "service is named after its folder, 'ci'; rename the folder to keep the "
+        "old name",
+    )

@@ -860,7 +860,9 @@ def test_with_require_digests_the_config_check_refuses_latest_first(project, cap
     status, err, _ = preview(project, "prod", capsys)
 
     assert status == 2
+    assert err.count("\n") == 1, err
     assert "Pulumi.prod.yaml: service auth: ecs-fleet:services.auth.image" in err
+    assert "image-pinned-by-digest: " in err
     assert "not pinned by digest" in err
 
 
