@@ -267,7 +267,9 @@ def run_benchmark(sizes: list[int], cpp_max: int) -> list[dict]:
             if n > cpp_max:
                 continue
             result = measure("render", projects[n], "cpp")
-            go = next(r for r in rows if r["command"] == "render" and r["services"] == n)
+            go = next(
+                r for r in rows if r["command"] == "render" and r["services"] == n
+            )
             row = _row("render", "cpp", n, result, None)
             row["go vs cpp"] = f"{row['run s'] / go['run s']:.0f}x faster"
             go["go vs cpp"] = row["go vs cpp"]

@@ -315,6 +315,18 @@ class _Reader:
                 )
                 self.problem(service, f"{prefix}.{key}", "is not a known key", hint)
 
+    def typed_fields(self, service, key, value: dict, specs) -> dict[str, Any]:
+        """Check the optional scalars `specs` names: (config key, attribute,
+        type, example, minimum, maximum); returns attribute -> value."""
+        found = {}
+        for cfg_key, attr, kind, example, lo, hi in specs:
+            if cfg_key in value:
+                checked = self.typed(service, f"{key}.{cfg_key}", value[cfg_key], kind,
+                                     example, minimum=lo, maximum=hi)  # fmt: skip
+                if checked is not None:
+                    found[attr] = checked
+        return found
+
     def typed(self, service, key, value, kind, example, *, minimum=None, maximum=None):
         """Check one scalar; returns it or None (a problem is recorded)."""
         path = key.removeprefix(f"{NAMESPACE}:")
@@ -769,7 +781,6 @@ def _autoscaling(r, name, key, value) -> Autoscaling | None:
         return None
     if lo is None or hi is None:
         return None
-    opts = {}
     specs = (
         ("suspended", "suspended", bool, "true", None, None),
         ("cpuTarget", "cpu_target", float, "60", 1, 100),
@@ -778,19 +789,7 @@ def _autoscaling(r, name, key, value) -> Autoscaling | None:
         ("scaleInCooldown", "scale_in_cooldown", int, "300", 0, None),
         ("scaleOutCooldown", "scale_out_cooldown", int, "60", 0, None),
     )
-    for cfg_key, attr, kind, example, lo_, hi_ in specs:
-        if cfg_key in value:
-            checked = r.typed(
-                name,
-                f"{key}.{cfg_key}",
-                value[cfg_key],
-                kind,
-                example,
-                minimum=lo_,
-                maximum=hi_,
-            )
-            if checked is not None:
-                opts[attr] = checked
+    opts = r.typed_fields(name, key, value, specs)
     scheduled = []
     for i, action in enumerate(value.get("scheduled") or []):
         where = f"{key}.scheduled[{i}]"
@@ -808,6 +807,17 @@ def _autoscaling(r, name, key, value) -> Autoscaling | None:
                 f"{where}.schedule",
                 f"{action['schedule']!r} is not cron(...), rate(...) or at(...)",
             )
+            continue
+        bounds = [action.get(k) for k in ("min", "max")]
+        if bounds == [None, None]:
+            r.problem(name, where, "sets neither min nor max: it would change nothing",
+                      "give the action a min, a max or both")  # fmt: skip
+            continue
+        if any(b is not None and (not isinstance(b, int) or b < 0) for b in bounds):
+            r.problem(name, where, f"min and max must be whole numbers, not {bounds}")
+            continue
+        if None not in bounds and bounds[0] > bounds[1]:
+            r.problem(name, f"{where}.min", f"{bounds[0]} is above max {bounds[1]}")
             continue
         scheduled.append(
             ScheduledAction(
@@ -895,22 +905,9 @@ def _alarms(r, name, key, value) -> Alarms:
         r.problem(name, key, "must be a map")
         return Alarms()
     r.unknown_keys(name, key, value, _ALARM_KEYS)
-    opts = {}
-    for cfg_key, attr, kind, example, lo, hi in (
+    specs = (
         ("http5xxRate", "http_5xx_rate", float, "5", 0.1, 100),
         ("unhealthyHosts", "unhealthy_hosts", int, "1", 1, None),
         ("evaluationPeriods", "evaluation_periods", int, "3", 1, None),
-    ):
-        if cfg_key in value:
-            checked = r.typed(
-                name,
-                f"{key}.{cfg_key}",
-                value[cfg_key],
-                kind,
-                example,
-                minimum=lo,
-                maximum=hi,
-            )
-            if checked is not None:
-                opts[attr] = checked
-    return Alarms(**opts)
+    )
+    return Alarms(**r.typed_fields(name, key, value, specs))

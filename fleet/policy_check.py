@@ -277,6 +277,9 @@ def check_plan(plan: Plan, project_dir: Path) -> PolicyReport:
         levels={name: level.value for name, level in levels.items()},
     )
     stack_view: list[PolicyResource] | None = None
+    # One view of each resource, shared by every rule, as the CLI's analyzer
+    # does: converting it once per rule was most of this function's time.
+    views: dict[str, tuple[Any, PolicyResourceOptions]] = {}
     for name, policy in policies.items():
         level = levels[name]
         if level == EnforcementLevel.DISABLED:
@@ -285,12 +288,18 @@ def check_plan(plan: Plan, project_dir: Path) -> PolicyReport:
         verdict = _Verdict(report, plan, name, level)
         if isinstance(policy, ResourceValidationPolicy):
             for resource in plan.resources:
+                view = views.get(resource.urn)
+                if view is None:
+                    view = views[resource.urn] = (
+                        policy_props(resource.inputs),
+                        policy_options(resource.options),
+                    )
                 args = ResourceValidationArgs(
                     resource.type,
-                    policy_props(resource.inputs),
+                    view[0],
                     resource.urn,
                     resource.name,
-                    policy_options(resource.options),
+                    view[1],
                     None,
                     settings(policy, config),
                 )

@@ -164,6 +164,27 @@ FAILING_CASES = {
         ["services/user/fleet.jsonnet", "listenerRule.priority",
          "taken by service auth"],
     ),
+    "scheduled-action-without-bounds": (
+        lambda p: edit_stack(
+            p, "prod",
+            set_service("order", "autoscaling", {
+                "min": 3, "max": 30,
+                "scheduled": [{"name": "nightly", "schedule": "cron(0 22 * * ? *)"}],
+            }),
+        ),
+        ["service order", "autoscaling.scheduled[0]", "neither min nor max"],
+    ),
+    "scheduled-action-bounds-cross": (
+        lambda p: edit_stack(
+            p, "prod",
+            set_service("order", "autoscaling", {
+                "min": 3, "max": 30,
+                "scheduled": [{"name": "n", "schedule": "rate(1 day)", "min": 9,
+                               "max": 4}],
+            }),
+        ),
+        ["service order", "autoscaling.scheduled[0].min", "9 is above max 4"],
+    ),
     "tag-in-a-digest-stack": (
         lambda p: edit_stack(
             p, "prod", set_service("auth", "image", "registry.example/shop/auth:1.0")
