@@ -87,6 +87,12 @@ def cmd_preview(args) -> int:
         report.print_json(plan, sys.stdout, {"policy": verdict.to_json()})
     else:
         report.print_tree(plan, sys.stdout, all_inputs=args.inputs)
+        advisory = len(verdict.violations) - len(verdict.mandatory)
+        print(
+            f"\npolicy pack: {len(verdict.levels)} rules "
+            f"({verdict.config_file or 'levels from the pack'}): "
+            f"{len(verdict.mandatory)} mandatory, {advisory} advisory violations"
+        )
     return EXIT_INVALID if verdict.mandatory else 0
 
 

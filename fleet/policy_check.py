@@ -246,9 +246,9 @@ def stack_resources(plan: Plan) -> list[PolicyResource]:
     return resources
 
 
-def service_of(plan: Plan, urn: str | None) -> str | None:
+def service_of(plan: Plan, urn: str | None, by_urn=None) -> str | None:
     """The service a resource belongs to: its FleetService ancestor's."""
-    by_urn = {r.urn: r for r in plan.resources}
+    by_urn = by_urn if by_urn is not None else {r.urn: r for r in plan.resources}
     resource = by_urn.get(urn) if urn else None
     start = resource
     while resource is not None:
@@ -321,7 +321,7 @@ class _Verdict:
         self.plan = plan
         self.rule = rule
         self.kind = "advisory" if level == EnforcementLevel.ADVISORY else "mandatory"
-        self.names = {r.urn: r.name for r in plan.resources}
+        self.by_urn = {r.urn: r for r in plan.resources}
 
     def record(self, message: str, urn: str | None) -> None:
         self.report.violations.append(
@@ -329,8 +329,8 @@ class _Verdict:
                 self.rule,
                 self.kind,
                 urn,
-                self.names.get(urn) if urn else None,
-                service_of(self.plan, urn),
+                self.by_urn[urn].name if urn in self.by_urn else None,
+                service_of(self.plan, urn, self.by_urn),
                 message,
             )
         )
