@@ -99,6 +99,10 @@ def run(
             f"for {', '.join(names)}\n"
         )
         return []
+    # Written before anything is printed: a reader that stops early (a
+    # closed pipe) must not leave the file unwritten behind an exit of 0.
+    if not dry_run:
+        _write(path, new_text)
     for change in changes:
         out.write(f"{change}\n")
     for line in difflib.unified_diff(
@@ -111,8 +115,6 @@ def run(
         out.write(line + "\n")
     if dry_run:
         out.write(f"dry run: {target_file} was not written\n")
-    else:
-        _write(path, new_text)
     return changes
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import yaml
 from fleet import diff, promote
 from fleet.__main__ import main
 from fleet.errors import FleetError
-from tests.conftest import edit_stack
+from tests.conftest import PROJECT_DIR, edit_stack
 
 REPO = "444455556666.dkr.ecr.eu-west-1.amazonaws.com/shop"
 STAGING_ORDER = (
@@ -279,3 +281,19 @@ def test_the_promote_command_exits_and_writes_as_told(
 
     assert code == status
     assert (stack_text(project, target) != text) is stack_changed
+
+
+def test_the_file_is_written_even_when_the_reader_stops_early(project):
+    before = (project / "Pulumi.prod.yaml").read_text()
+
+    result = subprocess.run(
+        f"{sys.executable} -m fleet --project {project} promote --from staging "
+        "--to prod | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_DIR,
+    )
+
+    assert result.stdout.startswith("auth: ")
+    assert (project / "Pulumi.prod.yaml").read_text() != before
