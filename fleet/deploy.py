@@ -49,8 +49,8 @@ THROTTLING_CODES = frozenset(
 # region and profile (botocore's adaptive mode then slows the whole process
 # once CodeDeploy refuses), and every interval is jittered so the polls of
 # services started together drift apart instead of arriving in bursts.
-# (Pulumi's dynamic provider host runs only four deployments at once today;
-# the budget holds if that changes.)
+# The deployment resource lets the provider host run 32 deployments at once
+# by default: at most about 5 reads a second, within that budget.
 POLL_JITTER = 0.2
 
 # botocore retries each call this many times (adaptive mode) before our own
