@@ -22,51 +22,46 @@ def _project(args) -> Path:
     return Path(args.project).resolve()
 
 
-def cmd_render(args) -> int:
-    from fleet.render import render_fleet
-    from fleet.validate import check_fleet
+def prepare(project_dir: Path, stack: str, services: list[str] | None = None):
+    """Config, definitions and checks: everything found before planning.
 
-    config = stack_config.load(_project(args), args.stack)
-    definitions = render_fleet(config, args.services or None)
-    problems = check_fleet(config, definitions)
-    if problems:
-        raise FleetError(problems)
-    document = {}
-    for name, defs in definitions.items():
-        for warning in defs.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        document[name] = {
-            "taskDefinition": defs.task,
-            "serviceDefinition": defs.service_def,
-            "settings": defs.fleet,
-        }
-    json.dump(document, sys.stdout, indent=2, sort_keys=True)
-    print()
-    return 0
-
-
-def prepare(project_dir: Path, stack: str):
-    """Config, definitions and checks: everything found before planning."""
+    Raises FleetError with every problem; prints the definitions' warnings.
+    """
     from fleet.render import render_fleet
     from fleet.validate import check_fleet
 
     raw = stack_config.read_stack_file(project_dir, stack)
     config = stack_config.parse(raw, stack, project_dir)
-    definitions = render_fleet(config)
+    definitions = render_fleet(config, services)
     problems = check_fleet(config, definitions)
     if problems:
         raise FleetError(problems)
+    for defs in definitions.values():
+        for warning in defs.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     return raw, config, definitions
+
+
+def cmd_render(args) -> int:
+    _, _, definitions = prepare(_project(args), args.stack, args.services or None)
+    document = {
+        name: {
+            "taskDefinition": defs.task,
+            "serviceDefinition": defs.service_def,
+            "settings": defs.fleet,
+        }
+        for name, defs in definitions.items()
+    }
+    json.dump(document, sys.stdout, indent=2, sort_keys=True)
+    print()
+    return 0
 
 
 def cmd_preview(args) -> int:
     from fleet import engine, policy_check, report
 
     project_dir = _project(args)
-    raw, config, definitions = prepare(project_dir, args.stack)
-    for defs in definitions.values():
-        for warning in defs.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+    raw, _, _ = prepare(project_dir, args.stack)
     try:
         plan = engine.run_program(
             project_dir, args.stack, raw, stack_config.secret_keys(raw)
