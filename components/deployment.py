@@ -34,9 +34,9 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-from fleet.deploy import DeploymentResult, DeploymentSpec
+from fleet.deploy import AssumeRole, AwsAccess, DeploymentResult, DeploymentSpec
 
-Runner = Callable[[DeploymentSpec, str, "str | None"], DeploymentResult]
+Runner = Callable[[DeploymentSpec, AwsAccess], DeploymentResult]
 
 # The inputs the AppSpec and the deployment's target are built from: a change
 # to any of them is a new deployment. Region, profile and the polling
@@ -80,6 +80,8 @@ class DeploymentArgs:
     container_port: pulumi.Input[int]
     region: pulumi.Input[str]
     profile: pulumi.Input[str] | None = None
+    # `aws:assumeRoles`: [{role_arn, session_name, external_id}], in order.
+    assume_roles: pulumi.Input[list[Mapping[str, str]]] | None = None
     platform_version: pulumi.Input[str] | None = None
     network_configuration: pulumi.Input[Mapping[str, Any]] | None = None
     capacity_provider_strategy: pulumi.Input[list[Mapping[str, Any]]] | None = None
@@ -97,12 +99,26 @@ def spec_from(props: Mapping[str, Any]) -> DeploymentSpec:
     return DeploymentSpec(**values)
 
 
-def _run_with_boto3(
-    spec: DeploymentSpec, region: str, profile: str | None
-) -> DeploymentResult:
+def access_from(props: Mapping[str, Any]) -> AwsAccess:
+    """The `AwsAccess` that resource properties describe."""
+    return AwsAccess(
+        region=props["region"],
+        profile=props.get("profile"),
+        assume_roles=tuple(
+            AssumeRole(
+                role_arn=role["role_arn"],
+                session_name=role.get("session_name") or "ecs-fleet-deploy",
+                external_id=role.get("external_id"),
+            )
+            for role in props.get("assume_roles") or ()
+        ),
+    )
+
+
+def _run_with_boto3(spec: DeploymentSpec, access: AwsAccess) -> DeploymentResult:
     from fleet.deploy import deploy, make_clients
 
-    clients = make_clients(region, profile)
+    clients = make_clients(access)
     return deploy(spec, codedeploy=clients.codedeploy, ecs=clients.ecs)
 
 
@@ -118,7 +134,7 @@ class DeploymentProvider(ResourceProvider):
 
     def _deploy(self, props: Mapping[str, Any]) -> dict[str, Any]:
         run = self.runner or _run_with_boto3
-        result = run(spec_from(props), props["region"], props.get("profile"))
+        result = run(spec_from(props), access_from(props))
         return {
             **props,
             "deployment_id": result.deployment_id,

@@ -253,6 +253,7 @@ class FleetService(pulumi.ComponentResource):
                 container_port=load_balancer["containerPort"],
                 region=config.region,
                 profile=config.aws_profile,
+                assume_roles=[dict(role) for role in config.aws_assume_roles],
                 platform_version=defs.service_def.get("platformVersion"),
                 # The AppSpec is built from what is declared, in the ECS API's
                 # shape, so a deployment also applies a changed network.

@@ -133,6 +133,8 @@ class StackConfig:
     log_retention_days: int = 30
     require_digests: bool = False
     aws_profile: str | None = None
+    # `aws:assumeRoles`, as {role_arn, session_name, external_id}, in order.
+    aws_assume_roles: tuple[dict[str, str], ...] = ()
     # Names only: the values stay in Pulumi's encrypted config until the
     # program reads them as secret Outputs.
     secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -256,6 +258,9 @@ def from_pulumi(project_dir: Path) -> StackConfig:
         value = aws.get(key)
         if value is not None:
             raw[f"aws:{key}"] = value
+    roles = aws.get_object("assumeRoles")
+    if roles is not None:
+        raw["aws:assumeRoles"] = roles
     return parse(raw, stack, project_dir)
 
 
@@ -473,6 +478,7 @@ def parse(raw: dict[str, Any], stack: str, project_dir: Path) -> StackConfig:
                 services[parsed.name] = parsed
 
     secrets = _secrets(r, raw.get(ns + "secrets"), services)
+    assume_roles = _assume_roles(r, raw.get("aws:assumeRoles"))
     for key, value in raw.items():
         if key != ns + "secrets" and _holds_secret(value):
             r.problem(
@@ -508,9 +514,43 @@ def parse(raw: dict[str, Any], stack: str, project_dir: Path) -> StackConfig:
         log_retention_days=retention,
         require_digests=require_digests,
         aws_profile=raw.get("aws:profile"),
+        aws_assume_roles=assume_roles,
         secrets=secrets,
         quotas=raw.get(ns + "quotas") or {},
     )
+
+
+_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
+def _assume_roles(r: _Reader, value: Any) -> tuple[dict[str, str], ...]:
+    """The AWS provider's role chain, which the deploy assumes as well."""
+    if value is None:
+        return ()
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        r.problem(None, "aws:assumeRoles", "must be a list of {roleArn, ...}")
+        return ()
+    roles = []
+    for i, role in enumerate(value):
+        where = f"aws:assumeRoles[{i}]"
+        arn = role.get("roleArn") if isinstance(role, dict) else None
+        if not isinstance(arn, str) or not _ROLE_ARN.match(arn):
+            r.problem(None, f"{where}.roleArn", f"must be an IAM role ARN, not {arn!r}")
+            continue
+        roles.append(
+            {
+                "role_arn": arn,
+                "session_name": str(role.get("sessionName") or "ecs-fleet-deploy"),
+                **(
+                    {"external_id": str(role["externalId"])}
+                    if role.get("externalId")
+                    else {}
+                ),
+            }
+        )
+    return tuple(roles)
 
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -111,33 +111,89 @@ class Clients:
     ecs: Any
 
 
-_CLIENTS: dict[tuple[str, str | None], Clients] = {}
+@dataclass(frozen=True)
+class AssumeRole:
+    """One entry of the AWS provider's `aws:assumeRoles`."""
+
+    role_arn: str
+    session_name: str = "ecs-fleet-deploy"
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AwsAccess:
+    """Where and as whom the deploy calls AWS: the stack's provider config
+    (`aws:region`, `aws:profile`, `aws:assumeRoles`), so a deployment acts
+    in the account and with the rights of the resources it deploys."""
+
+    region: str
+    profile: str | None = None
+    assume_roles: tuple[AssumeRole, ...] = ()
+
+
+_CLIENTS: dict[AwsAccess, Clients] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
-def make_clients(region: str, profile: str | None = None) -> Clients:
-    """The CodeDeploy and ECS clients for the stack's `aws:region` and profile.
+def make_clients(access: AwsAccess) -> Clients:
+    """The CodeDeploy and ECS clients for the stack's AWS provider config.
 
-    One pair per region and profile in the process: boto3 clients are
-    thread-safe, and sharing them lets adaptive retry mode pace every
-    deployment the process is watching, not each one on its own.
+    One pair per access in the process: boto3 clients are thread-safe, and
+    sharing them lets adaptive retry mode pace every deployment the process
+    is watching, not each one on its own.
     """
-    key = (region, profile)
     with _CLIENTS_LOCK:
-        if key not in _CLIENTS:
-            import boto3
+        if access not in _CLIENTS:
             from botocore.config import Config
 
-            session = boto3.session.Session(profile_name=profile, region_name=region)
+            session = aws_session(access)
             config = Config(
                 retries={"mode": "adaptive", "max_attempts": BOTOCORE_MAX_ATTEMPTS},
                 user_agent_extra="ecs-fleet",
             )
-            _CLIENTS[key] = Clients(
+            _CLIENTS[access] = Clients(
                 codedeploy=session.client("codedeploy", config=config),
                 ecs=session.client("ecs", config=config),
             )
-        return _CLIENTS[key]
+        return _CLIENTS[access]
+
+
+def aws_session(access: AwsAccess):
+    """A boto3 session for `access`, each role of the chain assumed in turn.
+
+    Assumed credentials last an hour and a deployment may wait longer, so
+    they refresh themselves (botocore asks again before they expire).
+    """
+    import boto3
+    from botocore.credentials import RefreshableCredentials
+    from botocore.session import get_session
+
+    session = boto3.session.Session(
+        profile_name=access.profile, region_name=access.region
+    )
+    for role in access.assume_roles:
+        sts = session.client("sts")
+
+        def fetch(sts=sts, role=role) -> dict[str, str]:
+            params = {"RoleArn": role.role_arn, "RoleSessionName": role.session_name}
+            if role.external_id:
+                params["ExternalId"] = role.external_id
+            credentials = sts.assume_role(**params)["Credentials"]
+            return {
+                "access_key": credentials["AccessKeyId"],
+                "secret_key": credentials["SecretAccessKey"],
+                "token": credentials["SessionToken"],
+                "expiry_time": credentials["Expiration"].isoformat(),
+            }
+
+        botocore_session = get_session()
+        botocore_session._credentials = RefreshableCredentials.create_from_metadata(
+            metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+        )
+        session = boto3.session.Session(
+            botocore_session=botocore_session, region_name=access.region
+        )
+    return session
 
 
 def build_appspec(spec: DeploymentSpec) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from fleet.deploy import DeploymentResult, DeploymentSpec
+from fleet.deploy import AwsAccess, DeploymentResult, DeploymentSpec
 
 PARTIES = 8
 # Long enough for the host to start the calls' threads, short enough that the
@@ -21,9 +21,7 @@ BARRIER_SECONDS = 4.0
 _barrier = threading.Barrier(PARTIES)
 
 
-def meet_the_others(
-    spec: DeploymentSpec, region: str, profile: str | None
-) -> DeploymentResult:
+def meet_the_others(spec: DeploymentSpec, access: AwsAccess) -> DeploymentResult:
     """Returns once `PARTIES` deployments wait here together; raises
     `threading.BrokenBarrierError` when they cannot."""
     _barrier.wait(timeout=BARRIER_SECONDS)

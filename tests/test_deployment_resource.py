@@ -43,8 +43,8 @@ class RecordingRunner:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, spec, region, profile):
-        self.calls.append((spec, region, profile))
+    def __call__(self, spec, access):
+        self.calls.append((spec, access.region, access.profile))
         return DeploymentResult("d-1", "Succeeded")
 
 
