@@ -8,6 +8,7 @@ import pytest
 
 from components.service import CODEDEPLOY_OWNED_SERVICE_FIELDS
 from fleet import config as stack_config
+from fleet import engine
 from tests.conftest import PROJECT_DIR
 
 SERVICES = ["auth", "user", "product", "order"]
@@ -168,3 +169,20 @@ def test_stack_outputs_name_each_services_task_definition_and_target_groups(
     )
     assert order["service_name"] == "order"
     assert order["target_group_names"] == ["prod-order-blue", "prod-order-green"]
+
+
+def test_under_pulumi_up_bad_input_stops_the_program_with_one_line_per_problem(
+    project,
+):
+    raw = stack_config.read_stack_file(project, "prod")
+    raw["ecs-fleet:services"]["order"]["autoscaling"] = {"min": 5, "max": 2}
+    raw["ecs-fleet:services"]["user"]["desiredCuont"] = 2
+
+    with pytest.raises(engine.ProgramError) as raised:
+        engine.run_program(project, "prod", raw, [])
+
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("Pulumi.prod.yaml: service user: ")
+    assert lines[1].startswith("Pulumi.prod.yaml: service order: ")
+    assert "Traceback" not in str(raised.value)
