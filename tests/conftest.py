@@ -56,3 +56,16 @@ def edit_stack(project_dir: Path, stack: str, change) -> None:
     document = yaml.safe_load(path.read_text())
     change(document["config"])
     path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def children_of(plan: engine.Plan, stack: str, service: str, type_: str):
+    """The resources of one type that a service's component holds."""
+    component = plan.by_name(f"{stack}-{service}")
+    return [r for r in plan.children(component.urn) if r.type == type_]
+
+
+def one_child(plan: engine.Plan, stack: str, service: str, type_: str):
+    """The service's single resource of that type; fails when not one."""
+    found = children_of(plan, stack, service, type_)
+    assert len(found) == 1, f"{service}: expected one {type_}, found {len(found)}"
+    return found[0]

@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 
 from fleet import config as stack_config
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, one_child
 
 SERVICES = ["auth", "user", "product", "order"]
 DEPLOYMENT_TYPE = "pulumi-python:dynamic/deployment:CodeDeployDeployment"
-
-
-def child(plan, stack, service, type_):
-    component = plan.by_name(f"{stack}-{service}")
-    found = [r for r in plan.children(component.urn) if r.type == type_]
-    assert len(found) == 1, f"{service}: {len(found)} of {type_}"
-    return found[0]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -25,7 +18,7 @@ def test_every_service_has_a_blue_green_deployment_group_with_its_target_groups(
     plan = shipped_plan("prod")
     lb = stack_config.load(PROJECT_DIR, "prod").load_balancers["shop"]
 
-    group = child(
+    group = one_child(
         plan, "prod", service, "aws:codedeploy/deploymentGroup:DeploymentGroup"
     )
 
@@ -65,7 +58,7 @@ def test_strategies_map_to_predefined_configs_or_a_custom_one(
 ):
     plan = shipped_plan(stack)
 
-    group = child(
+    group = one_child(
         plan, stack, "order", "aws:codedeploy/deploymentGroup:DeploymentGroup"
     )
 
@@ -105,9 +98,9 @@ def test_every_service_has_a_deployment_wired_to_its_task_definition_arn(
     service, shipped_plan
 ):
     plan = shipped_plan("prod")
-    task = child(plan, "prod", service, "aws:ecs/taskDefinition:TaskDefinition")
+    task = one_child(plan, "prod", service, "aws:ecs/taskDefinition:TaskDefinition")
 
-    deployment = child(plan, "prod", service, DEPLOYMENT_TYPE)
+    deployment = one_child(plan, "prod", service, DEPLOYMENT_TYPE)
 
     assert deployment.inputs["task_definition_arn"] == (
         f"arn:aws:ecs:eu-west-1:333333333333:task-definition/{task.inputs['family']}:1"
@@ -131,8 +124,8 @@ def test_lifecycle_hooks_named_in_the_service_folder_reach_the_deployment(
 ):
     plan = shipped_plan("prod")
 
-    order = child(plan, "prod", "order", DEPLOYMENT_TYPE)
-    auth = child(plan, "prod", "auth", DEPLOYMENT_TYPE)
+    order = one_child(plan, "prod", "order", DEPLOYMENT_TYPE)
+    auth = one_child(plan, "prod", "auth", DEPLOYMENT_TYPE)
 
     assert order.inputs["hooks"] == {
         "AfterAllowTestTraffic": "shop-prod-order-smoke-test"

@@ -9,20 +9,9 @@ import pytest
 from components.service import CODEDEPLOY_OWNED_SERVICE_FIELDS
 from fleet import config as stack_config
 from fleet import engine
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, children_of, one_child
 
 SERVICES = ["auth", "user", "product", "order"]
-
-
-def children_of(plan, stack, service, type_):
-    component = plan.by_name(f"{stack}-{service}")
-    return [r for r in plan.children(component.urn) if r.type == type_]
-
-
-def one(plan, stack, service, type_):
-    found = children_of(plan, stack, service, type_)
-    assert len(found) == 1, f"{service}: expected one {type_}, found {len(found)}"
-    return found[0]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -31,7 +20,7 @@ def test_every_service_has_one_task_definition_that_keeps_old_revisions(
 ):
     plan = shipped_plan("prod")
 
-    task = one(plan, "prod", service, "aws:ecs/taskDefinition:TaskDefinition")
+    task = one_child(plan, "prod", service, "aws:ecs/taskDefinition:TaskDefinition")
 
     assert task.inputs["family"] == f"prod-{service}"
     assert task.inputs["skipDestroy"] is True, f"{service}: old revisions would go"
@@ -46,7 +35,7 @@ def test_every_service_is_a_code_deploy_service_whose_deployed_fields_are_ignore
     plan = shipped_plan("prod")
     config = stack_config.load(PROJECT_DIR, "prod")
 
-    ecs = one(plan, "prod", service, "aws:ecs/service:Service")
+    ecs = one_child(plan, "prod", service, "aws:ecs/service:Service")
 
     assert ecs.inputs["deploymentController"] == {"type": "CODE_DEPLOY"}
     assert ecs.inputs["cluster"] == "shop-prod"
@@ -62,7 +51,7 @@ def test_every_service_is_a_code_deploy_service_whose_deployed_fields_are_ignore
 def test_every_service_is_attached_to_its_blue_target_group(service, shipped_plan):
     plan = shipped_plan("prod")
 
-    ecs = one(plan, "prod", service, "aws:ecs/service:Service")
+    ecs = one_child(plan, "prod", service, "aws:ecs/service:Service")
     groups = children_of(plan, "prod", service, "aws:lb/targetGroup:TargetGroup")
 
     names = sorted(g.inputs["name"] for g in groups)
@@ -99,7 +88,7 @@ def test_every_service_has_a_rule_on_the_prod_and_the_test_listener(
 def test_the_service_waits_for_its_listener_rules(shipped_plan):
     plan = shipped_plan("prod")
 
-    ecs = one(plan, "prod", "order", "aws:ecs/service:Service")
+    ecs = one_child(plan, "prod", "order", "aws:ecs/service:Service")
 
     rules = children_of(plan, "prod", "order", "aws:lb/listenerRule:ListenerRule")
     assert sorted(ecs.options["dependsOn"]) == sorted(r.urn for r in rules)
@@ -113,7 +102,7 @@ def test_desired_count_is_managed_only_where_the_stack_sets_it(
 ):
     plan = shipped_plan(stack)
 
-    ecs = one(plan, stack, "auth", "aws:ecs/service:Service")
+    ecs = one_child(plan, stack, "auth", "aws:ecs/service:Service")
 
     assert ecs.inputs["desiredCount"] == count
     assert ("desiredCount" not in ecs.options["ignoreChanges"]) is managed
