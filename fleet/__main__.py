@@ -57,20 +57,30 @@ def cmd_render(args) -> int:
     return 0
 
 
-def cmd_preview(args) -> int:
-    from fleet import engine, policy_check, report
+class ProgramFailed(Exception):
+    """The program itself failed under the mock engine."""
 
-    project_dir = _project(args)
-    raw, _, _ = prepare(project_dir, args.stack)
+
+def plan_stack(project_dir: Path, stack: str):
+    """Everything `prepare` checks, then the program's plan under the mocks."""
+    from fleet import engine
+
+    raw, _, _ = prepare(project_dir, stack)
     try:
-        plan = engine.run_program(
-            project_dir, args.stack, raw, stack_config.secret_keys(raw)
+        return engine.run_program(
+            project_dir, stack, raw, stack_config.secret_keys(raw)
         )
     except engine.ProgramError as err:
-        print(
-            f"error: the program failed under the mock engine: {err}", file=sys.stderr
-        )
-        return 1
+        raise ProgramFailed(
+            f"the program failed under the mock engine: {err}"
+        ) from None
+
+
+def cmd_preview(args) -> int:
+    from fleet import policy_check, report
+
+    project_dir = _project(args)
+    plan = plan_stack(project_dir, args.stack)
     verdict = policy_check.check_plan(plan, project_dir)
     for note in verdict.not_run:
         print(f"warning: {note}", file=sys.stderr)
@@ -92,15 +102,11 @@ def cmd_preview(args) -> int:
 
 
 def cmd_dashboard(args) -> int:
-    from fleet import dashboard_picture, engine
+    from fleet import dashboard_picture
 
-    project_dir = _project(args)
-    raw, _, _ = prepare(project_dir, args.stack)
+    plan = plan_stack(_project(args), args.stack)
     out = Path(args.out)
     try:
-        plan = engine.run_program(
-            project_dir, args.stack, raw, stack_config.secret_keys(raw)
-        )
         dashboards = dashboard_picture.dashboards_from_plan(plan)
         page = dashboard_picture.render_html(args.stack, dashboards)
         if out.suffix.lower() == ".png":
@@ -108,11 +114,6 @@ def cmd_dashboard(args) -> int:
             dashboard_picture.write_png(page, height, out)
         else:
             out.write_text(page)
-    except engine.ProgramError as err:
-        print(
-            f"error: the program failed under the mock engine: {err}", file=sys.stderr
-        )
-        return 1
     except (dashboard_picture.PictureError, OSError) as err:
         print(f"error: failed to draw the dashboards: {err}", file=sys.stderr)
         return 1
@@ -142,6 +143,13 @@ def cmd_promote(args) -> int:
         sys.stdout,
     )
     return 0
+
+
+def _stack_pair(command: argparse.ArgumentParser) -> None:
+    """`--from S1 --to S2 [SERVICE...]`, as diff and promote take them."""
+    command.add_argument("--from", dest="source", required=True, metavar="STACK")
+    command.add_argument("--to", dest="target", required=True, metavar="STACK")
+    command.add_argument("services", nargs="*", metavar="SERVICE")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,9 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff = commands.add_parser(
         "diff", help="what differs between two stacks' definitions and settings"
     )
-    diff.add_argument("--from", dest="source", required=True, metavar="STACK")
-    diff.add_argument("--to", dest="target", required=True, metavar="STACK")
-    diff.add_argument("services", nargs="*", metavar="SERVICE")
+    _stack_pair(diff)
     diff.add_argument(
         "--exit-code", action="store_true", help="exit 1 when the stacks differ"
     )
@@ -195,9 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     promote = commands.add_parser(
         "promote", help="copy images from one stack's config file to the next"
     )
-    promote.add_argument("--from", dest="source", required=True, metavar="STACK")
-    promote.add_argument("--to", dest="target", required=True, metavar="STACK")
-    promote.add_argument("services", nargs="*", metavar="SERVICE")
+    _stack_pair(promote)
     promote.add_argument(
         "--dry-run", action="store_true", help="print the changes, write nothing"
     )
@@ -213,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         for problem in err.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INVALID
+    except ProgramFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -89,3 +89,14 @@ def test_render_of_an_unknown_service_exits_2():
         "error: Pulumi.prod.yaml: service payment: ecs-fleet:services: has no service "
         "'payment'; services: auth, user, product, order"
     )
+
+
+def test_a_program_that_fails_under_the_mocks_exits_1_with_one_line(project):
+    (project / "__main__.py").write_text("raise RuntimeError('no fleet today')\n")
+
+    result = fleet("--project", str(project), "preview", "--stack", "dev")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: the program failed under the mock engine: no fleet today\n"
+    )
